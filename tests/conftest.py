@@ -1,0 +1,14 @@
+"""Test-wide settings: never touch the network, never write into the user's cache."""
+
+import os
+import tempfile
+
+# Set before anything imports huggingface_hub (it reads HF_HUB_OFFLINE at import time).
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("SKELZOO_CACHE", tempfile.mkdtemp(prefix="skelzoo-test-cache-"))
+os.environ.setdefault("HF_HOME", os.path.join(os.environ["SKELZOO_CACHE"], "hf"))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
