@@ -14,5 +14,6 @@ def register(app: typer.Typer) -> None:
     # Sub-command modules attach themselves to data_app on import.
     from skelzoo.cli import data_prepare as _prepare  # noqa: F401
     from skelzoo.cli import data_synth as _synth  # noqa: F401
+    from skelzoo.cli import data_mocap as _mocap  # noqa: F401
 
     app.add_typer(data_app, name="data")
