@@ -23,11 +23,12 @@ hips/knees/ankles      M  hip, knee and ankle joints
 feet                   M  centre of the foot box
 =====================  ===========================================================
 
-`write_mocap_benchmark` then builds a small benchmark in the array format with the nuisance
-factors of the synthetic set: subjects (body scale and limb proportions, tempo, mirrored
-handedness), three camera views (-45, 0, +45 degrees, as NTU), crops and sensor noise. Every clip
-of a class comes from the same single performance, so this set tests invariance to view, body
-and tempo on real human motion — not generalisation across performers.
+`write_mocap_benchmark` then builds a small benchmark in the array format, preprocessed like
+prepared NTU data (`skelzoo.data.synth.preprocess`), with simulated nuisance factors: subjects
+(body scale and limb proportions, tempo, mirrored handedness), three camera views (-45, 0, +45
+degrees, as NTU), crops and sensor noise. Every clip of a class comes from the same single
+performance, so this set tests invariance to view, body and tempo on real human motion — not
+generalisation across performers.
 """
 
 from __future__ import annotations
@@ -214,6 +215,8 @@ def resample_to_fps(motion: Motion, fps: float = FPS, speed: float = 1.0, repeat
 _CHAR_TO_CAMERA = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
 _MIRROR = np.array([NTU25.index(n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")) for n in NTU25.joints])
 
+_NEVER_DROPPED = [NTU25.index(n) for n in ("spine_base", "spine_mid", "left_shoulder", "right_shoulder")]
+
 VIEWS = {1: 0.0, 2: -45.0, 3: 45.0}  # camera id -> yaw of the subject relative to the sensor (degrees)
 
 
@@ -234,6 +237,7 @@ def render_clip(
     cam = cam + rng.normal(0.0, noise, cam.shape)
     t, v, _ = cam.shape
     drops = rng.random((t, v)) < drop_prob
+    drops[:, _NEVER_DROPPED] = False  # the preprocessing's reference joints (centre, rotation axes)
     cam[drops] = 0.0
     return cam
 
@@ -271,8 +275,11 @@ def build_mocap_set(seed: int = 0, subjects: int = 10, repetitions: int = 2, max
                     names.append(f"S001C{cam_id:03d}P{s + 1:03d}R{rep + 1:03d}A{label + 1:03d}")
                     subj.append(s + 1)
                     views.append(cam_id)
+    from skelzoo.data.synth import preprocess  # the prepared-NTU preprocessing, batched
+
+    frames = np.asarray(frames)
     return {
-        "data": np.stack(clips), "labels": np.asarray(labels), "num_frames": np.asarray(frames),
+        "data": preprocess(np.stack(clips), frames), "labels": np.asarray(labels), "num_frames": frames,
         "names": names, "subject": np.asarray(subj), "view": np.asarray(views),
     }
 
