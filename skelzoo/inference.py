@@ -38,7 +38,8 @@ def encode(
     try:
         with torch.inference_mode(), progress_bar(n, "encoding", enabled=progress) as advance:
             for lo in range(0, n, batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(data[lo : lo + batch_size], dtype=np.float32)).to(dev)
+                # np.array copies: a memory-mapped (read-only) slice becomes a private, writable batch.
+                batch = torch.from_numpy(np.array(data[lo : lo + batch_size], dtype=np.float32)).to(dev)
                 if not torch.isfinite(batch).all():
                     bad = lo + int((~torch.isfinite(batch)).flatten(1).any(1).nonzero()[0])
                     raise SkelzooError(f"{source}: clip {bad} contains NaN or inf values.")

@@ -18,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    add_completion=False,
 )
 
 # Each module adds its commands to `app`; imported here so `skelzoo --help` lists them all.
@@ -33,21 +34,10 @@ for _module in (_data, _train, _evaluate, _zoo, _export, _viz):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
+    """Console entry point. Click's own usage errors (exit 2) are handled by Typer in standalone
+    mode; skelzoo's user errors are printed here as one line, also with exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=True)
     except SkelzooError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
-    except SystemExit:
-        raise
-    except Exception as err:  # click's own usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            sys.exit(1)
-        raise
