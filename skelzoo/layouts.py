@@ -41,6 +41,40 @@ class Layout:
         except ValueError:
             raise unknown(f"joint of layout {self.name}", joint, self.joints) from None
 
+    @property
+    def parents(self) -> tuple[int, ...]:
+        """Each joint's parent (one step towards `center`); the centre is its own parent."""
+        parent = list(range(self.num_joints))
+        for child, par in self.bones:
+            parent[child] = par
+        return tuple(parent)
+
+    def tree_problems(self) -> list[str]:
+        """Why the bones are not a tree rooted at `center` (empty when they are).
+
+        Graph encoders build their adjacency from the bones and partition neighbours by their
+        distance to the centre, so every joint must reach the centre along exactly one path.
+        """
+        n = self.num_joints
+        problems = []
+        children = [c for c, _ in self.bones]
+        doubled = sorted({self.joints[c] for c in children if children.count(c) > 1})
+        if doubled:
+            problems.append(f"joints with more than one parent: {', '.join(doubled)}")
+        if self.center in children:
+            problems.append(f"the centre {self.joints[self.center]!r} has a parent")
+        if len(self.bones) != n - 1:
+            problems.append(f"{len(self.bones)} bones for {n} joints (a tree has {n - 1})")
+        parent = self.parents
+        for j in range(n):
+            seen, k = set(), j
+            while k != self.center and k not in seen:
+                seen.add(k)
+                k = parent[k]
+            if k != self.center:
+                problems.append(f"joint {self.joints[j]!r} does not reach the centre")
+        return problems
+
 
 _LAYOUTS: dict[str, Layout] = {}
 
@@ -48,6 +82,9 @@ _LAYOUTS: dict[str, Layout] = {}
 def register_layout(layout: Layout) -> Layout:
     if layout.name in _LAYOUTS:
         raise ValueError(f"layout {layout.name!r} is already registered")
+    problems = layout.tree_problems()
+    if problems:
+        raise ValueError(f"layout {layout.name!r}: the bones are not a tree rooted at the centre: {'; '.join(problems)}")
     _LAYOUTS[layout.name] = layout
     return layout
 
@@ -94,5 +131,114 @@ NTU25 = register_layout(
         ),
         center=20,
         description="Kinect v2 (NTU RGB+D 60/120, PKU-MMD), 25 joints, metres, camera frame",
+    )
+)
+
+
+# Bones of the layouts below: (child, parent) pairs, parent one step closer to the centre. Where a
+# format's own drawing has cycles (a torso rectangle, a hand triangle) one edge of each cycle is
+# left out, so every layout is a tree: graph encoders partition neighbours by depth from the centre.
+
+
+def _bones(layout_joints: tuple[str, ...], pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[int, int], ...]:
+    index = {name: i for i, name in enumerate(layout_joints)}
+    return tuple((index[c], index[p]) for c, p in pairs)
+
+
+def _limbs(side: str, *chain: str) -> tuple[tuple[str, str], ...]:
+    """('left', 'wrist', 'elbow', '=neck') -> (left_wrist, left_elbow), (left_elbow, neck).
+
+    A name starting with '=' is a midline joint and gets no side prefix."""
+    names = [f"{side}_{c}" if not c.startswith("=") else c[1:] for c in chain]
+    return tuple(zip(names[:-1], names[1:]))
+
+
+def _both(*chain: str) -> tuple[tuple[str, str], ...]:
+    return _limbs("left", *chain) + _limbs("right", *chain)
+
+
+_COCO17_JOINTS = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+# COCO has no neck or pelvis joint, so the nose is the centre (as in the common ST-GCN "coco"
+# graph) and each hip hangs from the shoulder on its side.
+COCO17 = register_layout(
+    Layout(
+        name="coco17",
+        joints=_COCO17_JOINTS,
+        bones=_bones(_COCO17_JOINTS, (
+            *_both("ear", "eye", "=nose"),
+            *_both("wrist", "elbow", "shoulder", "=nose"),
+            *_both("ankle", "knee", "hip", "shoulder"),
+        )),
+        center=0,
+        description="COCO keypoints (17 joints; 2D image coordinates, or 3D after lifting), e.g. from ViTPose, RTMPose, Detectron2",
+    )
+)
+
+_MEDIAPIPE33_JOINTS = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)
+MEDIAPIPE33 = register_layout(
+    Layout(
+        name="mediapipe33",
+        joints=_MEDIAPIPE33_JOINTS,
+        bones=_bones(_MEDIAPIPE33_JOINTS, (
+            *_both("ear", "eye_outer", "eye", "eye_inner", "=nose"),
+            ("mouth_left", "nose"), ("mouth_right", "nose"),
+            *_both("wrist", "elbow", "shoulder", "=nose"),
+            *_both("pinky", "wrist"), *_both("index", "wrist"), *_both("thumb", "wrist"),
+            *_both("ankle", "knee", "hip", "shoulder"),
+            *_both("heel", "ankle"), *_both("foot_index", "ankle"),
+        )),
+        center=0,
+        description="MediaPipe Pose / BlazePose (33 landmarks); use the world landmarks (metres, hip-centred, 3D)",
+    )
+)
+
+_OPENPOSE18_JOINTS = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+    "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "right_eye", "left_eye", "right_ear", "left_ear",
+)
+OPENPOSE18 = register_layout(
+    Layout(
+        name="openpose18",
+        joints=_OPENPOSE18_JOINTS,
+        bones=_bones(_OPENPOSE18_JOINTS, (
+            ("nose", "neck"), *_both("ear", "eye", "=nose"),
+            *_both("wrist", "elbow", "shoulder", "=neck"),
+            *_both("ankle", "knee", "hip", "shoulder"),
+        )),
+        center=1,
+        description="OpenPose COCO-18 (Kinetics-skeleton of ST-GCN): 2D image coordinates; drop the confidence channel",
+    )
+)
+
+_BODY25_JOINTS = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+    "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
+    "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear", "left_big_toe",
+    "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+)
+BODY25 = register_layout(
+    Layout(
+        name="body25",
+        joints=_BODY25_JOINTS,
+        bones=_bones(_BODY25_JOINTS, (
+            ("nose", "neck"), *_both("ear", "eye", "=nose"),
+            *_both("wrist", "elbow", "shoulder", "=neck"),
+            ("mid_hip", "neck"), *_both("ankle", "knee", "hip", "=mid_hip"),
+            *_both("small_toe", "big_toe", "ankle"), *_both("heel", "ankle"),
+        )),
+        center=1,
+        description="OpenPose BODY_25 (25 joints with mid-hip and feet): 2D image coordinates; drop the confidence channel",
     )
 )
