@@ -149,8 +149,6 @@ def test_bad_inputs_say_what_the_model_expects(tmp_path, model_path, capsys):
     with pytest.raises(SkelzooError) as err:
         extract_features(str(model_path), [tmp_path / "coco.npy"])
     assert "coco.npy" in str(err.value) and "layout 'ntu25'" in str(err.value)
-    with pytest.raises(SkelzooError, match="--layout coco17"):
-        extract_features(str(model_path), [tmp_path / "coco.npy"], layout="coco17")
     with pytest.raises(SkelzooError, match="must end in .npy or .safetensors"):
         extract_features(str(model_path), [tmp_path / "coco.npy"], tmp_path / "f.csv")
     with pytest.raises(SkelzooError, match="no such file"):
@@ -161,3 +159,22 @@ def test_bad_inputs_say_what_the_model_expects(tmp_path, model_path, capsys):
     assert cli(["extract", "--model", "ntu60-seq-stg", str(tmp_path / "coco.npy"), "-o", "f.npy"]) == 2
     err_text = capsys.readouterr().err
     assert "not trained yet" in err_text and "skelzoo train --recipe ntu60-xview-seq-stg" in err_text
+
+
+def test_other_layouts_are_mapped_onto_the_model_layout(tmp_path, model_path, capsys):
+    from skelzoo.io.clip import load_clip
+    from skelzoo.layout_mapping import adapt_clip
+
+    coco = RNG.normal(size=(30, 17, 3)).astype(np.float32)
+    np.save(tmp_path / "coco.npy", coco)
+    feats, _ = extract_features(str(model_path), [tmp_path / "coco.npy"], layout="coco17")
+    clip, frames = load_clip(tmp_path / "coco.npy", "coco17", max_bodies=2)
+    mapped, _ = adapt_clip(clip, "coco17", "ntu25")
+    np.testing.assert_allclose(feats, direct(model_path, np.asarray(mapped), frames), rtol=1e-5, atol=1e-6)
+    assert "interpolated" in capsys.readouterr().err  # the user is told which joints were estimated
+    # 2D keypoints: refused without a lift, accepted with --lift zero
+    np.save(tmp_path / "coco2d.npy", coco[..., :2])
+    with pytest.raises(SkelzooError, match="--lift zero"):
+        extract_features(str(model_path), [tmp_path / "coco2d.npy"], layout="coco17")
+    feats2d, _ = extract_features(str(model_path), [tmp_path / "coco2d.npy"], layout="coco17", lift="zero")
+    assert feats2d.shape == feats.shape and np.isfinite(feats2d).all()

@@ -93,7 +93,8 @@ def extract_cmd(
     backend: Annotated[str, typer.Option("--backend", help="'torch', or 'onnx' for an exported model.")] = "torch",
     batch_size: BatchOpt = 64,
     device: DeviceOpt = "cpu",
-    layout: Annotated[Optional[str], typer.Option("--layout", help="Joint layout of the clips (default: the model's, e.g. ntu25).")] = None,
+    layout: Annotated[Optional[str], typer.Option("--layout", help="Joint layout of the clips (default: the model's, e.g. ntu25). Other layouts (coco17, mediapipe33, openpose18, body25) are mapped onto the model's; missing joints are interpolated and reported (see `skelzoo layouts`).")] = None,
+    lift: Annotated[Optional[str], typer.Option("--lift", help="How to make 2D clips 3D for a 3D model: 'zero' appends z = 0.")] = None,
     split: Annotated[str, typer.Option("--split", help="Split of a prepared dataset folder: train or val.")] = "train",
     json_out: JsonOpt = False,
 ) -> None:
@@ -108,7 +109,7 @@ def extract_cmd(
 
     features, names = extract_features(model, inputs, out, encoder=encoder, backend=backend,
                                        batch_size=batch_size, device=device, layout=layout,
-                                       split=split, progress=not json_out)
+                                       split=split, progress=not json_out, lift=lift)
     summary = {"out": str(out), "clips": len(names), "feature_dim": int(features.shape[1])}
     if json_out:
         typer.echo(json.dumps(summary))

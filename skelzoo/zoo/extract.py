@@ -8,6 +8,7 @@ match the ones the linear probe and retrieval see.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,14 +76,22 @@ def is_dataset_dir(path: Path, split: str) -> bool:
 
 
 def gather_sources(inputs: list[str | Path], spec: dict[str, Any], split: str,
-                   layout: str | None) -> list[Source]:
-    """Group the inputs into sources; loose clips are stacked into one padded array."""
+                   layout: str | None, lift: str | None = None) -> list[Source]:
+    """Group the inputs into sources; loose clips are stacked into one padded array.
+
+    Clips recorded in another layout than the model's (`layout`, e.g. mediapipe33) are mapped
+    onto the model's layout with :func:`skelzoo.layout_mapping.adapt_clip`; 2D clips are lifted
+    only when `lift` says how. What was interpolated is reported once on stderr.
+    """
     from skelzoo.io.clip import load_clip
+    from skelzoo.layout_mapping import adapt_clip
 
     sources: list[Source] = []
     clips: list[tuple[str, np.ndarray, int]] = []
-    lay = layout or spec.get("layout", "ntu25")
+    model_layout = spec.get("layout", "ntu25")
+    lay = layout or model_layout
     bodies = int(spec.get("bodies", 2))
+    reported: set[str] = set()
 
     def add_clip(path: Path, name: str) -> None:
         try:
@@ -92,7 +101,15 @@ def gather_sources(inputs: list[str | Path], spec: dict[str, Any], split: str,
             raise SkelzooError(f"{err} The model expects {expected_shape(spec)}; give clips as "
                                "(T, V, C), (M, T, V, C) or (C, T, V, M) .npy arrays.") from None
         clip = np.asarray(clip, dtype=np.float32)
-        if clip.shape[0] != spec.get("channels", clip.shape[0]):
+        channels = int(spec.get("channels", clip.shape[0]))
+        if lay != model_layout or (clip.shape[0] != channels and lift):
+            clip, report = adapt_clip(clip, lay, model_layout, lift=lift, channels=channels, source=str(path))
+            clip = np.asarray(clip, dtype=np.float32)
+            summary = report.summary()
+            if summary not in reported:
+                reported.add(summary)
+                print(f"{path}: {summary}", file=sys.stderr)
+        if clip.shape[0] != channels:
             raise SkelzooError(f"{path}: {clip.shape[0]} coordinates per joint; the model expects {expected_shape(spec)}.")
         clips.append((name, clip, int(frames)))
 
@@ -174,7 +191,7 @@ def read_features(path: str | Path) -> tuple[np.ndarray, list[str]]:
 def extract_features(model: str, inputs: list[str | Path], out: str | Path | None = None, *,
                      encoder: str | None = None, backend: str = "torch", batch_size: int = 64,
                      device: str = "cpu", layout: str | None = None, split: str = "train",
-                     progress: bool = False) -> tuple[np.ndarray, list[str]]:
+                     progress: bool = False, lift: str | None = None) -> tuple[np.ndarray, list[str]]:
     """Encode `inputs` with `model`; write them to `out` when given. Returns (features, names)."""
     from skelzoo.inference import encode
 
@@ -182,10 +199,7 @@ def extract_features(model: str, inputs: list[str | Path], out: str | Path | Non
         raise SkelzooError(f"{out}: output must end in {' or '.join(OUTPUT_SUFFIXES)}.")
     net = load_for_extract(model, encoder, backend, device)
     spec = dict(getattr(net, "input_spec", {}) or {})
-    if layout and spec.get("layout") and layout != spec["layout"]:
-        raise SkelzooError(f"--layout {layout}: model {model!r} expects {expected_shape(spec)}; "
-                           "convert the clips to its layout.")
-    sources = gather_sources(inputs, spec, split, layout)
+    sources = gather_sources(inputs, spec, split, layout, lift)
     feats, names = [], []
     for src in sources:
         feats.append(encode(net, src.data, src.num_frames, batch_size=batch_size,
