@@ -85,16 +85,19 @@ class AdaptiveGraphConv(nn.Module):
         nn.init.constant_(self.bn.weight, 1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v = x.shape
+        t = x.shape[2]
         adj = self.A + self.PA
-        flat = x.reshape(n, c * t, v)
         y = None
         for k in range(adj.shape[0]):
-            theta = self.conv_a[k](x).permute(0, 3, 1, 2).reshape(n, v, self.inter * t)
-            phi = self.conv_b[k](x).reshape(n, self.inter * t, v)
+            theta = self.conv_a[k](x)  # (n, inter, t, v)
+            phi = self.conv_b[k](x)
+            # theta^T phi summed over embedding channels and frames, as batched (v, t) @ (t, v)
+            # products: merging the channel and (symbolic) time dims into one axis with a reshape
+            # would make torch.export guard on the frame count and pin it.
+            scores = torch.matmul(theta.transpose(2, 3), phi).sum(dim=1) / (self.inter * t)
             # softmax over the source joint i for each target joint j (dim -2)
-            att = torch.softmax(torch.matmul(theta, phi) / (self.inter * t), dim=-2)
-            z = torch.matmul(flat, att + adj[k]).reshape(n, c, t, v)
+            att = torch.softmax(scores, dim=-2)
+            z = torch.matmul(x, (att + adj[k]).unsqueeze(1))  # out[..., j] = sum_i x[..., i] A[i, j]
             z = self.conv_d[k](z)
             y = z if y is None else y + z
         return self.relu(self.bn(y) + self.down(x))
@@ -152,7 +155,7 @@ class StgEncoder(Encoder):
         for i in range(1, len(UNITS) + 1):
             x = getattr(self, f"l{i}")(x)
         # mean over frames and joints per body, then over bodies
-        return x.reshape(n, m, x.shape[1], -1).mean(dim=3).mean(dim=1)
+        return x.mean(dim=(2, 3)).reshape(n, m, -1).mean(dim=1)
 
 
 @register_encoder("stg")
