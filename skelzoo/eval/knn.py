@@ -3,7 +3,8 @@
 The similarity matrix of a 100k-query x 100k-gallery problem would take 40 GB, so it is never
 built: queries and gallery are cut into chunks, each (query chunk x gallery chunk) block is one
 matrix product, and a running top-k per query is merged block by block. Peak extra memory is one
-block (``query_chunk * gallery_chunk`` floats) plus the normalised chunks.
+block (``query_chunk * gallery_chunk`` floats) plus the normalised query chunk; the gallery is
+never copied on the CPU (its inverse norms scale each block instead).
 
 Ties are broken deterministically: among equal similarities the **lower gallery index wins**
 (both for which neighbours make the top k and for their order). ``torch.topk`` does not promise
@@ -53,15 +54,30 @@ def check_features(query, gallery) -> tuple[torch.Tensor, torch.Tensor]:
             "must come from the same encoder (same checkpoint and --encoder)."
         )
     for name, t in (("query", q), ("gallery", g)):
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            bad = int((~torch.isfinite(t)).any(1).nonzero()[0])
-            raise SkelzooError(f"{name} features contain NaN/inf (row {bad}); the encoder output is broken.")
+        if not t.is_floating_point():
+            continue
+        for r0 in range(0, t.shape[0], 1024):  # in chunks: isfinite on the whole gallery costs a copy of it
+            finite = torch.isfinite(t[r0 : r0 + 1024]).all(1)
+            if not bool(finite.all()):
+                bad = r0 + int((~finite).nonzero()[0])
+                raise SkelzooError(f"{name} features contain NaN/inf (row {bad}); the encoder output is broken.")
     return q, g
 
 
 def _normalise(x: torch.Tensor) -> torch.Tensor:
     x = x.float()
     return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _stage_gallery(g: torch.Tensor, dev: torch.device) -> torch.Tensor:
+    """On a GPU, copy the gallery over once when it takes under a quarter of the free memory (it is
+    read once per query chunk); otherwise chunks are copied as they are used."""
+    if dev.type != "cuda" or g.device == dev:
+        return g
+    free, _ = torch.cuda.mem_get_info(dev)
+    if g.numel() * 4 < free // 4:
+        return g.to(dev, torch.float32, non_blocking=True)
+    return g
 
 
 def _block_topk(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,6 +122,13 @@ def cosine_topk(
         raise SkelzooError("chunk sizes must be positive.")
     dev = resolve_device(device)
     nq, ng = q.shape[0], g.shape[0]
+    g = _stage_gallery(g, dev)
+    # Gallery norms once; a block's scores are divided by them instead of normalising (copying)
+    # each gallery chunk, so the only per-block allocation is the score block itself.
+    inv_norm = torch.cat([
+        g[i : i + gallery_chunk].to(dev).float().norm(dim=1).clamp_min(1e-12).reciprocal()
+        for i in range(0, ng, gallery_chunk)
+    ])
     out_vals = torch.empty(nq, k, dtype=torch.float32)
     out_idx = torch.empty(nq, k, dtype=torch.int64)
     with torch.inference_mode(), progress_bar(nq, "searching", enabled=progress, unit="queries") as advance:
@@ -114,8 +137,9 @@ def cosine_topk(
             best_v = torch.empty(qc.shape[0], 0, device=dev)
             best_i = torch.empty(qc.shape[0], 0, dtype=torch.int64, device=dev)
             for g0 in range(0, ng, gallery_chunk):
-                gc = _normalise(g[g0 : g0 + gallery_chunk].to(dev))
-                v, i = _block_topk(qc @ gc.T, min(k, gc.shape[0]))
+                gc = g[g0 : g0 + gallery_chunk].to(dev).float()
+                block = (qc @ gc.T).mul_(inv_norm[g0 : g0 + gallery_chunk])
+                v, i = _block_topk(block, min(k, gc.shape[0]))
                 # Running merge. Everything kept so far has a lower gallery index than this block
                 # and each part is already ordered, so a stable sort on the score keeps the
                 # lower-index-wins rule.
