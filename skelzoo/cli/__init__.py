@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     mode; skelzoo's user errors are printed here as one line, also with exit code 2."""
     try:
         app(args=argv, standalone_mode=True)
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise  # usage errors (2) and explicit exits keep their code
     except SkelzooError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
