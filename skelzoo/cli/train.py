@@ -14,7 +14,8 @@ from skelzoo.errors import SkelzooError
 EPILOG = (
     "Examples:\n\n"
     "  skelzoo train                                  # synthetic set, seq+stg, ~1 min on a CPU\n\n"
-    "  skelzoo train ntu60-xview-seq-stg --data data/ntu60/xview\n\n"
+    "  skelzoo train --recipe ntu60-xview-seq-stg --data data/ntu60/xview\n\n"
+    "  skelzoo train --data my_coco_set/ --layout coco17 --pair seq,stg\n\n"
     "  skelzoo train ntu60-xview-seq-stg --data data/ntu60/xview --set optim.lr=0.02 --epochs 10\n\n"
     "  torchrun --nproc-per-node 4 $(which skelzoo) train ntu60-xview-seq-stg --data ...   # DDP\n\n"
     "  skelzoo train --resume auto --name my-run       # continue runs/my-run/checkpoint.pt"
@@ -28,6 +29,11 @@ def register(app: typer.Typer) -> None:
 def train_command(
     recipe: Annotated[Optional[str], typer.Argument(
         help="Recipe name (see --list-recipes) or a recipe YAML file. Default: synth-seq-stg.")] = None,
+    recipe_opt: Annotated[Optional[str], typer.Option(
+        "--recipe", "-r", help="Same as the RECIPE argument: a recipe name or YAML file.")] = None,
+    layout: Annotated[Optional[str], typer.Option(
+        "--layout", help="Joint layout of the data (ntu25, coco17, mediapipe33, openpose18, body25) when "
+        "its meta.json doesn't say; the graph encoder's adjacency comes from its bones.")] = None,
     data: Annotated[Optional[Path], typer.Option(
         "--data", "-d", help="Benchmark directory (e.g. data/ntu60/xview) in the array format. "
         "Default for synthetic recipes: the embedded synthetic set.")] = None,
@@ -69,12 +75,14 @@ def train_command(
     if list_recipes_:
         _print_recipes(list_recipes(), recipe_path, read_recipe_yaml, json_out)
         return
-    cfg = load_recipe(recipe or DEFAULT_RECIPE)
+    if recipe and recipe_opt and recipe != recipe_opt:
+        raise SkelzooError(f"two recipes given: {recipe!r} and --recipe {recipe_opt!r}; pass one.")
+    cfg = load_recipe(recipe or recipe_opt or DEFAULT_RECIPE)
     flags = {
         "data.path": str(data) if data is not None else None, "epochs": epochs, "batch_size": batch_size,
         "optim.lr": lr, "model.width": width, "out": str(out) if out is not None else None, "run_name": name,
         "seed": seed, "resume": resume, "data.workers": workers, "compile": compile_, "amp": amp,
-        "knn_every": knn_every, "save_every": save_every,
+        "knn_every": knn_every, "save_every": save_every, "data.layout": layout,
     }
     sets = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
     if device != "auto":

@@ -206,12 +206,19 @@ class _IndexedArray:
         return out.astype(dtype) if dtype is not None else out
 
 
-def _from_split(split: ArraySplit, **kwargs) -> SkeletonDataset:
-    return SkeletonDataset(split.data, split.labels, split.num_frames, split.names, split.meta, split.source, **kwargs)
+def _from_split(split: ArraySplit, layout: str | None = None, **kwargs) -> SkeletonDataset:
+    meta = dict(split.meta or {})
+    if layout is not None:
+        meta["layout"] = get_layout(layout).name
+    return SkeletonDataset(split.data, split.labels, split.num_frames, split.names, meta, split.source, **kwargs)
 
 
-def open_dataset(path: str | Path, split: str = "train", validate: bool = True) -> SkeletonDataset:
-    """A split of a benchmark directory, a `*_data_joint.npy` file or a pyskl `.pkl` pickle."""
+def open_dataset(path: str | Path, split: str = "train", validate: bool = True, layout: str | None = None) -> SkeletonDataset:
+    """A split of a benchmark directory, a `*_data_joint.npy` file or a pyskl `.pkl` pickle.
+
+    `layout` names the joint layout when the files don't (third-party folders without meta.json
+    default to ntu25) or overrides what meta.json says; the joint count is checked against it.
+    """
     path = Path(path)
     if not path.exists():
         raise SkelzooError(f"{path}: no such dataset file or directory")
@@ -220,12 +227,12 @@ def open_dataset(path: str | Path, split: str = "train", validate: bool = True) 
             subdirs = sorted(p.name for p in path.iterdir() if p.is_dir() and list(p.glob("*_data_joint.npy")))
             hint = f"; benchmark folders inside: {', '.join(subdirs)} (pass one of them)" if subdirs else ""
             raise SkelzooError(f"{path}: holds no *_data_joint.npy arrays{hint}")
-        return _from_split(read_array_split(path, split), validate=validate)
+        return _from_split(read_array_split(path, split), layout, validate=validate)
     if path.name.endswith("_data_joint.npy"):
         file_split = path.name[: -len("_data_joint.npy")]
-        return _from_split(read_array_split(path.parent, file_split), validate=validate)
+        return _from_split(read_array_split(path.parent, file_split), layout, validate=validate)
     if path.suffix == ".pkl":
-        return _from_split(read_pyskl(path, split), validate=validate)
+        return _from_split(read_pyskl(path, split), layout, validate=validate)
     raise SkelzooError(
         f"{path}: not a dataset; pass a benchmark directory, a *_data_joint.npy file or a pyskl .pkl"
     )

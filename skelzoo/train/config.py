@@ -35,6 +35,7 @@ class DataConfig:
     val_split: str = "val"
     workers: int = 0  # DataLoader worker processes; 0 loads in the training process
     max_clips: Optional[int] = None  # train on a seeded random subset of N clips (quick runs)
+    layout: Optional[str] = None  # joint layout of the data when meta.json doesn't say (e.g. coco17)
 
 
 @dataclass

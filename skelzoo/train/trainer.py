@@ -93,7 +93,7 @@ class Trainer:
 
         cfg = self.cfg
         self.data_dir = resolve_data_dir(cfg)
-        train_set = open_dataset(self.data_dir, cfg.data.train_split)
+        train_set = open_dataset(self.data_dir, cfg.data.train_split, layout=cfg.data.layout)
         if cfg.data.max_clips is not None:
             if cfg.data.max_clips < 1:
                 raise SkelzooError(f"data.max_clips must be at least 1; got {cfg.data.max_clips}.")
@@ -366,7 +366,7 @@ class Trainer:
             from skelzoo.eval.knn import knn_classify
             from skelzoo.inference import encode
 
-            val = open_dataset(self.data_dir, self.cfg.data.val_split)
+            val = open_dataset(self.data_dir, self.cfg.data.val_split, layout=self.cfg.data.layout)
             enc = self.moco.query.encoders[self.moco.reps[0]]
             gallery = encode(enc, self.train_set.data, self.train_set.num_frames, device=self.device,
                              out_frames=self.cfg.augment.frames, source=str(self.data_dir))
