@@ -33,38 +33,29 @@ def _uniform(shape: tuple[int, ...], low: float, high: float, gen: torch.Generat
     return torch.rand(shape, generator=gen, device=like.device, dtype=torch.float32) * (high - low) + low
 
 
-def _frames_first(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, T, V, M) -> (N*T, C*V*M): one row per frame, so a crop is one index_select."""
-    n, c, t, v, m = x.shape
-    return x.permute(0, 2, 1, 3, 4).reshape(n * t, c * v * m)
-
-
-def _resample_rows(
-    rows: torch.Tensor, shape: torch.Size, start: torch.Tensor, length: torch.Tensor, out_frames: int
-) -> torch.Tensor:
-    """Resample frames [start, start + length) of each clip; returns (N, out, C, V, M), frames first."""
-    n, c, t, v, m = shape
-    steps = torch.arange(out_frames, device=rows.device, dtype=torch.float32) / max(out_frames - 1, 1)
-    pos = start.float()[:, None] + steps[None, :] * (length.float() - 1)[:, None]  # (N, out)
-    lo = pos.floor().long().clamp_(0, t - 1)
-    hi = (lo + 1).minimum(start[:, None] + length[:, None] - 1).clamp_(0, t - 1)
-    frac = (pos - lo.float()).to(rows.dtype).reshape(-1, 1)
-    base = (torch.arange(n, device=rows.device) * t)[:, None]
-    out = torch.lerp(rows.index_select(0, (lo + base).reshape(-1)), rows.index_select(0, (hi + base).reshape(-1)), frac)
-    return out.reshape(n, out_frames, c, v, m)
-
-
-def _channels_first(y: torch.Tensor) -> torch.Tensor:
-    return y.permute(0, 2, 1, 3, 4).contiguous()
-
-
 def resample(x: torch.Tensor, start: torch.Tensor, length: torch.Tensor, out_frames: int = OUT_FRAMES) -> torch.Tensor:
     """Linearly resample frames [start, start + length) of each clip to `out_frames` frames.
 
     The first and last output frames are the first and last cropped frames (end points included), so
-    a crop of `out_frames` frames comes back unchanged.
+    a crop of `out_frames` frames comes back unchanged. Each (clip, coordinate, frame) row of V*M
+    values is contiguous, so the frames below and above every sample point are two index_selects
+    of whole rows (much faster than a gather or advanced indexing), then one lerp; the output is
+    written channels-first directly.
     """
-    return _channels_first(_resample_rows(_frames_first(x), x.shape, start, length, out_frames))
+    n, c, t, v, m = x.shape
+    steps = torch.arange(out_frames, device=x.device, dtype=torch.float32) / max(out_frames - 1, 1)
+    pos = start.float()[:, None] + steps[None, :] * (length.float() - 1)[:, None]  # (N, out)
+    lo = pos.floor().long().clamp_(0, t - 1)
+    hi = (lo + 1).minimum(start[:, None] + length[:, None] - 1).clamp_(0, t - 1)
+    frac = (pos - lo.float()).to(x.dtype)[:, None, :, None].expand(n, c, out_frames, 1).reshape(-1, 1)
+    rows = x.reshape(n * c * t, v * m)
+    base = ((torch.arange(n, device=x.device)[:, None] * c + torch.arange(c, device=x.device)[None, :]) * t)[:, :, None]
+    out = torch.lerp(
+        rows.index_select(0, (base + lo[:, None, :]).reshape(-1)),
+        rows.index_select(0, (base + hi[:, None, :]).reshape(-1)),
+        frac,
+    )
+    return out.reshape(n, c, out_frames, v, m)
 
 
 def temporal_crop_resize(
@@ -165,19 +156,22 @@ def _spatial_params(n: int, v: int, gen: torch.Generator | None, like: torch.Ten
     return matrix, mask
 
 
-def _apply_spatial_frames_first(y: torch.Tensor, matrix: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """y: (N, T, C, V, M) frames first; matrix (N, C, C); mask (N, V)."""
-    n, t, c, v, m = y.shape
-    moved = (matrix.to(y.dtype)[:, None] @ y.reshape(n, t, c, v * m)).reshape(n, t, c, v, m)
-    return torch.where(mask[:, None, None, :, None], moved, y)
+def _apply_spatial(x: torch.Tensor, matrix: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """x: (N, C, T, V, M) channels first; matrix (N, C, C); mask (N, V). One batched matrix
+    product over all frames, joints and bodies of a clip, then a select of the masked joints."""
+    n, c, t, v, m = x.shape
+    flat = x.reshape(n, c, t, v * m)
+    moved = torch.bmm(matrix.to(x.dtype), flat.reshape(n, c, t * v * m)).reshape(n, c, t, v * m)
+    # lerp(x, moved, w) with w in {0, 1} per joint: an arithmetic select. w is materialised over
+    # (V, M) so the innermost dimension isn't a stride-0 broadcast (3-5x faster than where()).
+    weight = mask.to(x.dtype)[:, :, None].expand(n, v, m).reshape(n, 1, 1, v * m)
+    return torch.lerp(flat, moved, weight).reshape(n, c, t, v, m)
 
 
 def random_spatial(x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
     """Exactly one spatial augmentation per clip, shear or joint jitter, chosen 50/50."""
     _check(x)
-    matrix, mask = _spatial_params(x.shape[0], x.shape[3], gen, x)
-    y = _apply_spatial_frames_first(x.permute(0, 2, 1, 3, 4), matrix, mask)
-    return _channels_first(y)
+    return _apply_spatial(x, *_spatial_params(x.shape[0], x.shape[3], gen, x))
 
 
 def isc_views(
@@ -194,15 +188,14 @@ def isc_views(
     resampled to `out_frames`; with ``spatial=False`` no spatial augmentation is applied."""
     _check(x, num_frames)
     n_valid = num_frames.to(x.device).long()
-    rows = _frames_first(x)  # shared by both views: the one full-length copy
     views = []
     for _ in range(2):
         if temporal:
             start, length = _random_crops(n_valid, gen, min_ratio, out_frames)
         else:
             start, length = _center_crops(n_valid, 1.0)
-        y = _resample_rows(rows, x.shape, start, length, out_frames)
+        y = resample(x, start, length, out_frames)
         if spatial:
-            y = _apply_spatial_frames_first(y, *_spatial_params(x.shape[0], x.shape[3], gen, x))
-        views.append(_channels_first(y))
+            y = _apply_spatial(y, *_spatial_params(x.shape[0], x.shape[3], gen, x))
+        views.append(y)
     return views[0], views[1]
