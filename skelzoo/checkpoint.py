@@ -6,6 +6,7 @@ read with ``torch.load(weights_only=True)``: a checkpoint from a stranger cannot
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +18,15 @@ from skelzoo.errors import SkelzooError, unknown
 
 FORMAT = "skelzoo-checkpoint"
 VERSION = 1
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (weights files can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:

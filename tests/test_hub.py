@@ -13,7 +13,7 @@ import yaml
 
 import skelzoo
 import skelzoo.cli
-from skelzoo.checkpoint import save_checkpoint
+from skelzoo.checkpoint import file_sha256, save_checkpoint
 from skelzoo.errors import SkelzooError
 from skelzoo.models import create_encoder
 from skelzoo.zoo import hub
@@ -141,7 +141,7 @@ def test_load_by_repo_id_and_pinned_revision_from_offline_cache(tmp_path, saved,
 
 def test_zoo_entry_loads_with_sha256_check(tmp_path, saved, monkeypatch):
     hub_cache(tmp_path, saved, monkeypatch)
-    files = {f: hub.sha256_file(saved / f) for f in ("model.safetensors", "config.json")}
+    files = {f: file_sha256(saved / f) for f in ("model.safetensors", "config.json")}
     publish_manifest(tmp_path, monkeypatch, files)
     problems = validate_entry("tiny-seq-stg", load_manifest()["models"]["tiny-seq-stg"])
     assert problems == []
@@ -151,7 +151,7 @@ def test_zoo_entry_loads_with_sha256_check(tmp_path, saved, monkeypatch):
 
 def test_sha256_mismatch_is_refused(tmp_path, saved, monkeypatch):
     hub_cache(tmp_path, saved, monkeypatch)
-    good = hub.sha256_file(saved / "model.safetensors")
+    good = file_sha256(saved / "model.safetensors")
     bad = "f" * 64
     publish_manifest(tmp_path, monkeypatch, {"model.safetensors": bad})
     with pytest.raises(SkelzooError) as err:

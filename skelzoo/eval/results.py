@@ -13,7 +13,6 @@ test set, as the reference reported), ``knn1_top1`` (1-NN), ``knn5_top1``, ``sem
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import math
 import os
@@ -22,18 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from skelzoo import __version__
+from skelzoo.checkpoint import file_sha256  # noqa: F401  (re-exported for results users)
 from skelzoo.errors import SkelzooError
 
 REQUIRED = ("model", "checkpoint_sha256", "encoder", "dataset", "benchmark", "protocol", "metrics", "settings", "date", "skelzoo_version")
 PROTOCOLS = ("linear", "knn", "semi", "transfer")
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def make_results(

@@ -14,7 +14,6 @@ a file whose sha256 differs from the manifest's is refused, and weights load str
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from typing import Any
 import torch
 
 from skelzoo import __version__
+from skelzoo.checkpoint import file_sha256
 from skelzoo.errors import SkelzooError
 
 WEIGHTS = "model.safetensors"
@@ -32,14 +32,6 @@ CARD = "README.md"
 FORMAT_VERSION = 1
 DEFAULT_INPUT_SPEC = {"layout": "ntu25", "frames": 64, "bodies": 2, "channels": 3,
                       "preprocessing": "ntu-reference"}
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- save
@@ -183,7 +175,7 @@ def verify_sha256(folder: Path, expected: Mapping[str, str] | str | None) -> Non
         path = folder / fname
         if not path.is_file():
             raise SkelzooError(f"{path}: missing, but the manifest pins its sha256 {want}.")
-        got = sha256_file(path)
+        got = file_sha256(path)
         if got != want.lower():
             raise SkelzooError(
                 f"{path}: sha256 mismatch, refusing to load it. Expected {want} (manifest), got {got}. "
@@ -307,7 +299,7 @@ def push_to_hub(source: Any, repo_id: str, *, private: bool = False, results: li
     with tempfile.TemporaryDirectory(prefix="skelzoo-push-") as tmp:
         folder = save_pretrained(ckpt, tmp, name=entry_name, entry=entry, metrics=metrics, repo_id=repo_id)
         config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-        files = {WEIGHTS: sha256_file(folder / WEIGHTS), CONFIG: sha256_file(folder / CONFIG)}
+        files = {WEIGHTS: file_sha256(folder / WEIGHTS), CONFIG: file_sha256(folder / CONFIG)}
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",
                                  commit_message=commit_message or f"skelzoo {__version__}: upload {entry_name}")
