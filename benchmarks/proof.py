@@ -38,9 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -52,6 +49,7 @@ import torch
 
 from skelzoo.checkpoint import load_encoder
 from skelzoo.data.synth import default_synth_dir, raw_knn_baseline
+from skelzoo.device import machine_info
 from skelzoo.eval.features import extract_features
 from skelzoo.eval.knn import knn_classify
 from skelzoo.eval.linear import ProbeConfig, train_linear_probe
@@ -198,19 +196,6 @@ def summarise(values: list[float]) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------ main
 
 
-def machine() -> dict:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "python": platform.python_version(), "load_avg_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
-
-
 def log(args, msg: str) -> None:
     if not args.quiet:
         print(msg, file=sys.stderr, flush=True)
@@ -255,7 +240,7 @@ def _run(args: argparse.Namespace) -> dict:
                      "knn": "1-NN, cosine, train split = gallery, centre 95 % crop",
                      "std": "sample std over seeds (ddof=1)", "smoke": args.smoke,
                      "work": str(work) if args.work else None},
-        "machine": machine(), "configs": {c: CONFIGS[c]["label"] for c in configs},
+        "machine": machine_info(), "configs": {c: CONFIGS[c]["label"] for c in configs},
         "raw_joint_knn1": {}, "results": {}, "per_seed": {}, "timings_s": {},
     }
     try:
@@ -326,7 +311,7 @@ def table(doc: dict) -> str:
         for claim, ok in claims(res).items():
             lines.append(f"  {bench}: {claim}: {ok}")
     lines.append(f"wall time {doc['wall_s']:.0f} s on {doc['machine']['cores']} cores "
-                 f"({doc['machine']['threads']} torch threads, load average at start {doc['machine']['load_avg_at_start']})")
+                 f"({doc['machine']['threads']} torch threads, load average at start {doc['machine'].get('load_avg', doc['machine'].get('load_avg_at_start'))})")
     return "\n".join(lines)
 
 

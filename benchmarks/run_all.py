@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from skelzoo.device import machine_info
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -68,26 +69,6 @@ GPU_NOTE = (
 )
 
 
-def machine(threads: int | None) -> dict:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import torch
-
-        torch_version, default_threads = torch.__version__, torch.get_num_threads()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        torch_version, default_threads = "not installed", None
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch_version,
-            "threads": threads if threads else default_threads, "python": platform.python_version(),
-            "load_avg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None}
-
-
 def run_one(name: str, threads: int | None, extra: list[str], timeout: float | None) -> dict:
     script, args, _ = BENCHMARKS[name]
     path = HERE / script
@@ -97,7 +78,7 @@ def run_one(name: str, threads: int | None, extra: list[str], timeout: float | N
         env["OMP_NUM_THREADS"] = str(threads)
         env["MKL_NUM_THREADS"] = str(threads)
     shown = ("OMP_NUM_THREADS=" + str(threads) + " " if threads else "") + "python " + " ".join(cmd[1:])
-    meta = {"name": name, "command": shown, "machine": machine(threads),
+    meta = {"name": name, "command": shown, "machine": machine_info(threads),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     print(f"== {name}: {shown}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()

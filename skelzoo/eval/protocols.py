@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from skelzoo.checkpoint import file_sha256
 from skelzoo.device import resolve_device
 from skelzoo.errors import SkelzooError, unknown
 from skelzoo.eval.features import extract_features
 from skelzoo.eval.knn import DEFAULT_GALLERY_CHUNK, DEFAULT_QUERY_CHUNK, knn_classify
 from skelzoo.eval.linear import CroppedClips, ProbeConfig, train_linear_probe
-from skelzoo.eval.results import PROTOCOLS, file_sha256, make_results
+from skelzoo.eval.results import PROTOCOLS, make_results
 from skelzoo.eval.semi import DEFAULT_FRACTIONS, FinetuneConfig, balanced_subset, semi_supervised
 from skelzoo.eval.splits import TEST, TRAIN, Split, check_compatible, check_same_classes, open_split, subset_fn
 from skelzoo.eval.transfer import transfer

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from skelzoo import __version__
-from skelzoo.checkpoint import file_sha256  # noqa: F401  (re-exported for results users)
 from skelzoo.errors import SkelzooError
 
 REQUIRED = ("model", "checkpoint_sha256", "encoder", "dataset", "benchmark", "protocol", "metrics", "settings", "date", "skelzoo_version")
